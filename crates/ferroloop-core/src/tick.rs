@@ -90,7 +90,12 @@ impl<W: Send> Scheduler<W> {
     /// Purged timers go to `graveyard`, each reported through [`WorkOps::timer_popped`]. The timeout
     /// is zero if work is ready or the loop is stopping; else the time from `now` to the earliest
     /// timer, clamped to `[0, MAXIMUM_SELECT_TIMEOUT]`; else `None` (block).
-    pub fn prepare(&mut self, now: f64, ops: &mut impl WorkOps<W>, graveyard: &mut Vec<W>) -> Option<Duration> {
+    pub fn prepare(
+        &mut self,
+        now: impl FnOnce() -> f64,
+        ops: &mut impl WorkOps<W>,
+        graveyard: &mut Vec<W>,
+    ) -> Option<Duration> {
         let start = graveyard.len();
         self.timers.purge(|w| ops.is_cancelled(w), graveyard);
         for w in &graveyard[start..] {
@@ -99,7 +104,7 @@ impl<W: Send> Scheduler<W> {
         if !self.ready.is_empty() || self.stopping {
             return Some(Duration::ZERO);
         }
-        self.timers.peek_when().map(|when| timeout_until(when, now))
+        self.timers.peek_when().map(|when| timeout_until(when, now()))
     }
 
     /// Moves the event buffer out, so that the caller can wait without borrowing the scheduler.

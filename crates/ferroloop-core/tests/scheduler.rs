@@ -88,7 +88,7 @@ fn dispatch_order_inbox_then_io_then_timers() {
     .unwrap();
 
     assert_eq!(
-        s.prepare(0.5, &mut ops, &mut graveyard),
+        s.prepare(|| 0.5, &mut ops, &mut graveyard),
         Some(Duration::from_millis(500))
     );
     let mut events = s.take_events();
@@ -126,7 +126,10 @@ fn dispatch_order_inbox_then_io_then_timers() {
     assert!(s.inbox.is_empty());
     // The handlers stay registered; the remaining timer is next.
     assert_eq!(s.watchers.len(), 2);
-    assert_eq!(s.prepare(3.0, &mut ops, &mut graveyard), Some(Duration::from_secs(6)));
+    assert_eq!(
+        s.prepare(|| 3.0, &mut ops, &mut graveyard),
+        Some(Duration::from_secs(6))
+    );
 
     for fd in [a, a_peer, b, b_peer, t, t_peer] {
         close(fd);
@@ -144,7 +147,7 @@ fn cancelled_watchers_are_removed_not_run() {
     s.watchers.set_writer(&s.reactor, a, "w".into());
     write_byte(a_peer);
     ops.cancelled.insert("r".into());
-    assert_eq!(s.prepare(0.0, &mut ops, &mut graveyard), None);
+    assert_eq!(s.prepare(|| 0.0, &mut ops, &mut graveyard), None);
     let mut events = s.take_events();
     s.reactor.poller().wait(&mut events, Some(Duration::ZERO)).unwrap();
     assert_eq!(s.dispatch(events, 0.0, &mut ops, &mut graveyard, &mut io_events), 1);
@@ -168,25 +171,25 @@ fn prepare_purges_and_picks_the_timeout() {
     s.timers.note_cancelled();
     s.timers.note_cancelled();
     assert_eq!(
-        s.prepare(1.5, &mut ops, &mut graveyard),
+        s.prepare(|| 1.5, &mut ops, &mut graveyard),
         Some(Duration::from_millis(500))
     );
     assert_eq!(graveyard, vec!["c0", "c1"]);
     assert_eq!(ops.popped, vec!["c0", "c1"]);
     assert_eq!(s.timers.cancelled_count(), 0);
     assert_eq!(
-        s.prepare(5.0, &mut ops, &mut graveyard),
+        s.prepare(|| 5.0, &mut ops, &mut graveyard),
         Some(Duration::ZERO),
         "overdue"
     );
     s.stopping = true;
-    assert_eq!(s.prepare(0.0, &mut ops, &mut graveyard), Some(Duration::ZERO));
+    assert_eq!(s.prepare(|| 0.0, &mut ops, &mut graveyard), Some(Duration::ZERO));
     s.stopping = false;
     s.ready.push("now".into());
-    assert_eq!(s.prepare(0.0, &mut ops, &mut graveyard), Some(Duration::ZERO));
+    assert_eq!(s.prepare(|| 0.0, &mut ops, &mut graveyard), Some(Duration::ZERO));
     assert_eq!(s.ready.drain_all(), vec!["now"]);
     assert_eq!(s.timers.drain_all(), vec!["live"]);
-    assert_eq!(s.prepare(0.0, &mut ops, &mut graveyard), None);
+    assert_eq!(s.prepare(|| 0.0, &mut ops, &mut graveyard), None);
 }
 
 #[test]

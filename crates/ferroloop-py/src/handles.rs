@@ -79,7 +79,10 @@ pub(crate) fn cancel_handle(slf: &Bound<'_, Handle>) -> PyResult<()> {
         if h.cancelled {
             return Ok(());
         }
-        (h.loop_.as_ref().map(|l| l.clone_ref(py)), h.when_obj.is_some() && h.scheduled)
+        (
+            h.loop_.as_ref().map(|l| l.clone_ref(py)),
+            h.when_obj.is_some() && h.scheduled,
+        )
     };
     if let Some(loop_) = &loop_ {
         let loop_ = loop_.bind(py);
@@ -111,18 +114,18 @@ fn handle_repr(slf: &Bound<'_, Handle>) -> PyResult<PyObject> {
 /// `KeyboardInterrupt`, which propagate out of the loop; any other exception goes to the loop's
 /// exception handler.
 pub(crate) fn run_handle(py: Python<'_>, slf: &Bound<'_, Handle>) -> PyResult<()> {
+    // New references as `Bound`s: the callback may cancel (and so clear) its own handle.
     let (callback, args, context) = {
         let h = slf.borrow();
         if h.cancelled {
             return Ok(());
         }
         match (&h.callback, &h.args, &h.context) {
-            (Some(cb), Some(args), Some(ctx)) => (cb.clone_ref(py), args.clone_ref(py), ctx.clone_ref(py)),
+            (Some(cb), Some(args), Some(ctx)) => (cb.bind(py).clone(), args.bind(py).clone(), ctx.bind(py).clone()),
             _ => return Ok(()),
         }
     };
-    let result = call_in_context(py, &callback, &args, &context);
-    if let Err(err) = result {
+    if let Err(err) = call_in_context(py, &callback, &args, &context) {
         if err.is_instance_of::<PySystemExit>(py) || err.is_instance_of::<PyKeyboardInterrupt>(py) {
             return Err(err);
         }
@@ -131,22 +134,25 @@ pub(crate) fn run_handle(py: Python<'_>, slf: &Bound<'_, Handle>) -> PyResult<()
     Ok(())
 }
 
-fn call_in_context(py: Python<'_>, callback: &PyObject, args: &Py<PyTuple>, context: &PyObject) -> PyResult<()> {
+fn call_in_context(
+    py: Python<'_>,
+    callback: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyTuple>,
+    context: &Bound<'_, PyAny>,
+) -> PyResult<()> {
     // SAFETY: `context` is a live object (we hold a reference); PyContext_Enter checks its type and
     // sets an exception on failure, which we fetch.
     if unsafe { ffi::PyContext_Enter(context.as_ptr()) } != 0 {
         return Err(PyErr::fetch(py));
     }
-    let args = args.bind(py);
     let result = if args.is_empty() {
-        callback.bind(py).call0()
+        callback.call0()
     } else {
-        callback.bind(py).call1(args)
+        callback.call1(args)
     };
     // SAFETY: the context was entered above by this thread and is still alive.
     let exited = unsafe { ffi::PyContext_Exit(context.as_ptr()) };
-    let value = result?;
-    drop(value);
+    drop(result?);
     if exited != 0 {
         return Err(PyErr::fetch(py));
     }
@@ -219,9 +225,16 @@ impl Handle {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        for obj in [&self.callback, &self.context, &self.loop_, &self.source_traceback, &self.repr, &self.when_obj]
-            .into_iter()
-            .flatten()
+        for obj in [
+            &self.callback,
+            &self.context,
+            &self.loop_,
+            &self.source_traceback,
+            &self.repr,
+            &self.when_obj,
+        ]
+        .into_iter()
+        .flatten()
         {
             visit.call(obj)?;
         }
@@ -306,7 +319,9 @@ fn timers_equal(a: &Bound<'_, TimerHandle>, b: &Bound<'_, TimerHandle>) -> PyRes
         (
             base.when,
             opt(py, &base.callback),
-            base.args.as_ref().map_or_else(|| py.None(), |a| a.clone_ref(py).into_any()),
+            base.args
+                .as_ref()
+                .map_or_else(|| py.None(), |a| a.clone_ref(py).into_any()),
             base.cancelled,
         )
     };

@@ -95,7 +95,9 @@ pub(crate) fn fileobj_to_fd(obj: &Bound<'_, PyAny>) -> PyResult<i32> {
 }
 
 fn repr_of(obj: &Bound<'_, PyAny>) -> String {
-    obj.repr().map(|r| r.to_string()).unwrap_or_else(|_| "<object>".to_owned())
+    obj.repr()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|_| "<object>".to_owned())
 }
 
 impl LoopCore {
@@ -123,7 +125,13 @@ impl LoopCore {
         } else {
             None
         };
-        Ok(Handle::new(callback.clone().unbind(), args, context, slf.clone().into_any().unbind(), source_traceback))
+        Ok(Handle::new(
+            callback.clone().unbind(),
+            args,
+            context,
+            slf.clone().into_any().unbind(),
+            source_traceback,
+        ))
     }
 
     /// The debug-mode checks of asyncio's `call_soon`/`call_at`: the thread, then the callback.
@@ -162,7 +170,11 @@ impl LoopCore {
     /// Applies a watcher change: cancels the handler asyncio cancels, drops the rest after the
     /// core's borrow has ended, and turns a refused change into `OSError`.
     fn finish_watch(py: Python<'_>, outcome: Outcome<Work>) -> PyResult<bool> {
-        let Outcome { error, previous, dropped } = outcome;
+        let Outcome {
+            error,
+            previous,
+            dropped,
+        } = outcome;
         drop(dropped);
         let had_previous = previous.is_some();
         if let Some(previous) = previous {
@@ -283,7 +295,11 @@ impl LoopCore {
         let (debug, same_thread, inbox) = {
             let core = slf.borrow();
             check_closed(&core)?;
-            (core.debug, core.thread_id == Some(current_thread_id()), Arc::clone(&core.inbox))
+            (
+                core.debug,
+                core.thread_id == Some(current_thread_id()),
+                Arc::clone(&core.inbox),
+            )
         };
         if debug {
             Self::debug_checks(slf, callback, "call_soon_threadsafe", false)?;
@@ -339,12 +355,22 @@ impl LoopCore {
     }
 
     #[pyo3(signature = (fd, callback, *args))]
-    fn add_reader(slf: &Bound<'_, Self>, fd: &Bound<'_, PyAny>, callback: &Bound<'_, PyAny>, args: Py<PyTuple>) -> PyResult<()> {
+    fn add_reader(
+        slf: &Bound<'_, Self>,
+        fd: &Bound<'_, PyAny>,
+        callback: &Bound<'_, PyAny>,
+        args: Py<PyTuple>,
+    ) -> PyResult<()> {
         Self::add_watcher(slf, fd, callback, args, false)
     }
 
     #[pyo3(signature = (fd, callback, *args))]
-    fn add_writer(slf: &Bound<'_, Self>, fd: &Bound<'_, PyAny>, callback: &Bound<'_, PyAny>, args: Py<PyTuple>) -> PyResult<()> {
+    fn add_writer(
+        slf: &Bound<'_, Self>,
+        fd: &Bound<'_, PyAny>,
+        callback: &Bound<'_, PyAny>,
+        args: Py<PyTuple>,
+    ) -> PyResult<()> {
         Self::add_watcher(slf, fd, callback, args, true)
     }
 

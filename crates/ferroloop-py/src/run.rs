@@ -43,7 +43,7 @@ pub(crate) fn run_once(slf: &Bound<'_, LoopCore>) -> PyResult<()> {
     let mut graveyard: Vec<Work> = Vec::new();
     let (timeout, poller, mut events) = {
         let mut core = slf.borrow_mut();
-        let timeout = core.sched.prepare(clock::monotonic(), &mut ops, &mut graveyard);
+        let timeout = core.sched.prepare(clock::monotonic, &mut ops, &mut graveyard);
         (timeout, core.sched.reactor.poller(), core.sched.take_events())
     };
     drop(std::mem::take(&mut graveyard));
@@ -68,7 +68,8 @@ pub(crate) fn run_once(slf: &Bound<'_, LoopCore>) -> PyResult<()> {
     {
         let mut core = slf.borrow_mut();
         let end_time = clock::monotonic() + core.resolution;
-        core.sched.dispatch(events, end_time, &mut ops, &mut graveyard, &mut io_events);
+        core.sched
+            .dispatch(events, end_time, &mut ops, &mut graveyard, &mut io_events);
     }
     drop(graveyard);
     if let Some(err) = failure {
