@@ -93,7 +93,7 @@ class Loop(LoopCore, SockMixin, DnsMixin, SignalMixin, ExecutorMixin, asyncio.Ab
             raise RuntimeError("Non-thread-safe operation invoked on an event loop other than the current one")
 
     def _check_callback(self, callback: object, method: str) -> None:
-        if coroutines.iscoroutine(callback) or coroutines._iscoroutinefunction(callback):
+        if coroutines.iscoroutine(callback) or coroutines.iscoroutinefunction(callback):
             raise TypeError(f"coroutines cannot be used with {method}()")
         if not callable(callback):
             raise TypeError(f"a callable object was expected by {method}(), got {callback!r}")
